@@ -1,0 +1,466 @@
+"""Ingest: one import run in one transaction.
+
+Takes the record batches an importer yields, correlates them with what the
+project holds (objectGUID, then objectSid, then authority + name, then the
+external ids a source declares), resolves the refs between records to node
+keys, replaces the facts an earlier import of the same origin contributed, and
+records provenance for every fact. Either all of it lands, or none does.
+
+A re-import is a diff: the run records which identities are new, changed and
+vanished since the last import of that origin, and a decided identity that
+changed materially is flagged for review instead of silently kept.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from .edge_kinds import EDGE_KINDS
+from .errors import BadInput
+from .model import Credential, Edge, Finding, Identity, ImportRun, Node, Sighting
+from .records import (
+    CredentialRecord,
+    EdgeRecord,
+    FindingRecord,
+    IdentityRecord,
+    ImportWarning,
+    NodeRecord,
+    Record,
+)
+from .store import Store
+
+# Fields whose change on a decided identity means the decision must be looked at again.
+MATERIAL_FIELDS = ("enabled", "spns", "flags", "password_last_set", "kind")
+IDENTITY_FIELDS = (
+    "kind", "name", "authority", "display_name", "dn", "upn", "sid", "guid", "enabled", "created", "last_used",
+    "password_last_set", "expires", "description", "flags", "spns", "emails", "external_ids", "classification",
+)
+
+
+@dataclass
+class ImportSummary:
+    """What one import run did, for the CLI, the GUI's report and tests."""
+
+    run_id: int
+    origin: str
+    source_kind: str
+    files: list[str]
+    identities: int = 0
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    vanished: list[str] = field(default_factory=list)
+    nodes: int = 0
+    edges: int = 0
+    credentials: int = 0
+    findings: int = 0
+    needs_review: list[str] = field(default_factory=list)
+    warnings: list[ImportWarning] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["warnings"] = [f"{w.source_record}: {w.message}" for w in self.warnings]
+        return d
+
+
+def identity_key(authority: str, name: str) -> str:
+    return f"{authority.lower()}/{name.lower()}"
+
+
+def node_key(kind: str, authority: str, name: str) -> str:
+    if kind in ("host", "computer"):
+        return f"host:{name.lower()}"
+    return f"{kind}:{authority.lower()}/{name.lower()}"
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, bytes):
+        import base64
+
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(microsecond=0)
+    if isinstance(value, list):
+        return sorted(json.dumps(_json_safe(v), sort_keys=True) for v in value)
+    return value
+
+
+def _cn_of(dn: str) -> str:
+    first = dn.split(",", 1)[0]
+    return first.split("=", 1)[1] if "=" in first else first
+
+
+def _authority_of_dn(dn: str) -> str:
+    parts = [p.split("=", 1)[1] for p in dn.split(",") if p.strip().lower().startswith("dc=") and "=" in p]
+    return ".".join(p.strip() for p in parts).lower()
+
+
+class _Index:
+    """Lookup tables over the project's existing nodes and identities (one scan each)."""
+
+    def __init__(self, session: Session):
+        self.by_guid: dict[str, str] = {}
+        self.by_sid: dict[str, str] = {}
+        self.by_name: dict[str, str] = {}
+        self.by_dn: dict[str, str] = {}
+        self.by_ext: dict[str, str] = {}
+        self.by_spn: dict[str, str] = {}
+        self.identity_rows: dict[str, dict[str, Any]] = {}
+        cols = [getattr(Identity, f) for f in ("id", "key", *IDENTITY_FIELDS, "sources", "needs_review")]
+        for row in session.execute(select(*cols)):
+            r = row._asdict()
+            key = r["key"]
+            self.identity_rows[key] = r
+            self._add(key, r["guid"], r["sid"], r["dn"], identity_key(r["authority"], r["name"]))
+            for ext in r["external_ids"] or ():
+                self.by_ext.setdefault(ext.lower(), key)
+            for spn in r["spns"] or ():
+                self.by_spn.setdefault(spn.lower(), key)
+        self.spn_loose: dict[tuple[str, str], str] | None = None  # built on first use
+        self.node_keys: set[str] = set()
+        for key, guid, sid, dn in session.execute(select(Node.key, Node.guid, Node.sid, Node.dn)):
+            self.node_keys.add(key)
+            self._add(key, guid, sid, dn, None)
+
+    def _add(self, key: str, guid: str | None, sid: str | None, dn: str | None, name_key: str | None) -> None:
+        if guid:
+            self.by_guid.setdefault(guid.lower(), key)
+        if sid:
+            self.by_sid.setdefault(sid.upper(), key)
+        if dn:
+            self.by_dn.setdefault(dn.lower(), key)
+        if name_key:
+            self.by_name.setdefault(name_key, key)
+
+    def correlate(self, rec: IdentityRecord) -> str | None:
+        if rec.guid and (k := self.by_guid.get(rec.guid.lower())):
+            return k
+        if rec.sid and (k := self.by_sid.get(rec.sid.upper())):
+            return k
+        if rec.key and rec.key in self.identity_rows:
+            return rec.key
+        if k := self.by_name.get(identity_key(rec.authority, rec.name)):
+            return k
+        for ext in rec.external_ids:
+            if k := self.by_ext.get(ext.lower()):
+                return k
+        return None
+
+
+def ingest(store: Store, batches: Iterable[list[Record]], **kwargs: Any) -> ImportSummary:
+    """Write one import run in its own transaction."""
+    with store.session() as session, session.begin():
+        return ingest_into(session, batches, **kwargs)
+
+
+def ingest_into(
+    session: Session,
+    batches: Iterable[list[Record]],
+    *,
+    source_kind: str,
+    family: str,
+    source: str,
+    authority: str | None = None,
+    warnings: list[ImportWarning] | None = None,
+    files: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ImportSummary:
+    """Add one import run to `session`'s transaction; raise BadInput when records don't fit.
+
+    The caller owns the transaction: on any exception it rolls back and nothing is written.
+    """
+    identities: list[IdentityRecord] = []
+    nodes: list[NodeRecord] = []
+    creds: list[CredentialRecord] = []
+    edges: list[EdgeRecord] = []
+    findings: list[FindingRecord] = []
+    for batch in batches:
+        for rec in batch:
+            if isinstance(rec, EdgeRecord):
+                edges.append(rec)
+            elif isinstance(rec, IdentityRecord):
+                identities.append(rec)
+            elif isinstance(rec, NodeRecord):
+                nodes.append(rec)
+            elif isinstance(rec, CredentialRecord):
+                creds.append(rec)
+            elif isinstance(rec, FindingRecord):
+                findings.append(rec)
+    if not identities and not nodes:
+        raise BadInput(source, "no identities, groups or hosts found")
+    authorities = sorted({r.authority for r in identities} | {r.authority for r in nodes if r.kind != "host"})
+    origin_authority = authority or (authorities[0] if len(authorities) == 1 else ",".join(authorities))
+    origin = f"{family}:{origin_authority}"
+    now = datetime.now(UTC)
+    if progress:
+        progress(f"writing {len(identities)} identities, {len(edges)} edges")
+
+    index = _Index(session)
+    run = ImportRun(source_kind=source_kind, family=family, origin=origin, source=source, started_at=now)
+    session.add(run)
+    session.flush()
+    summary = ImportSummary(run_id=run.id, origin=origin, source_kind=source_kind, files=files or [source])
+    summary.warnings = list(warnings or [])
+
+    ref_to_key: dict[str, str] = {}
+
+    # Identities: correlate, then insert the new and update the known.
+    seen_keys: dict[str, IdentityRecord] = {}
+    for rec in identities:
+        key = index.correlate(rec) or rec.key or identity_key(rec.authority, rec.name)
+        if key in seen_keys and seen_keys[key] is not rec:
+            other = seen_keys[key]
+            if other.guid and rec.guid and other.guid.lower() != rec.guid.lower():
+                raise BadInput(rec.source_record,
+                               f"identity {rec.name!r} appears twice in this import with different "
+                               f"objectGUIDs (also at {other.source_record})")
+        seen_keys[key] = rec
+        ref_to_key[rec.ref.lower()] = key
+        for alias in _aliases(rec.dn, rec.sid, rec.guid):
+            ref_to_key.setdefault(alias, key)
+        index._add(key, rec.guid, rec.sid, rec.dn, identity_key(rec.authority, rec.name))
+        for spn in rec.spns:
+            index.by_spn[spn.lower()] = key
+    for rec in nodes:
+        key = None
+        if rec.guid:
+            key = index.by_guid.get(rec.guid.lower())
+        if key is None and rec.sid:
+            key = index.by_sid.get(rec.sid.upper())
+        if key is None:
+            key = rec.ref[4:].lower() if rec.ref.startswith("key:") else node_key(rec.kind, rec.authority, rec.name)
+        ref_to_key[rec.ref.lower()] = key
+        for alias in _aliases(rec.dn, rec.sid, rec.guid):
+            ref_to_key.setdefault(alias, key)
+        index._add(key, rec.guid, rec.sid, rec.dn, None)
+
+    new_rows: list[dict[str, Any]] = []
+    upd_rows: list[dict[str, Any]] = []
+    review: dict[int, str] = {}
+    decided_ids = _decided_identity_ids(session)
+    for key, rec in seen_keys.items():
+        values = {f: getattr(rec, f) for f in IDENTITY_FIELDS}
+        old = index.identity_rows.get(key)
+        if old is None:
+            values.update(key=key, sources=[source_kind], first_seen_run=run.id, last_seen_run=run.id,
+                          vanished=False)
+            new_rows.append(values)
+            summary.new.append(key)
+            continue
+        merged = dict(values)
+        for f in IDENTITY_FIELDS:  # a source that does not know a field does not erase it
+            if merged[f] is None or merged[f] == [] or merged[f] == "":
+                merged[f] = old[f]
+        changed = [f for f in IDENTITY_FIELDS if _comparable(merged[f]) != _comparable(old[f])]
+        sources = sorted(set(old["sources"] or []) | {source_kind})
+        merged.update(id=old["id"], sources=sources, last_seen_run=run.id, vanished=False)
+        if changed:
+            summary.changed.append(key)
+            material = [f for f in changed if f in MATERIAL_FIELDS]
+            if material and old["id"] in decided_ids:
+                review[old["id"]] = "changed since decided: " + ", ".join(material)
+        upd_rows.append(merged)
+
+    if new_rows:
+        session.execute(insert(Identity), new_rows)
+    if upd_rows:
+        session.execute(update(Identity), upd_rows)
+    id_of = dict(session.execute(select(Identity.key, Identity.id)).all())
+
+    # Identities this origin showed last time that it no longer shows.
+    prev = select(Sighting.identity_id).where(Sighting.origin == origin).distinct()
+    seen_ids = {id_of[k] for k in seen_keys}
+    for ident_id, key in session.execute(select(Identity.id, Identity.key).where(Identity.id.in_(prev))):
+        if ident_id not in seen_ids:
+            summary.vanished.append(key)
+            session.execute(update(Identity).where(Identity.id == ident_id).values(vanished=True))
+            if ident_id in decided_ids:
+                review[ident_id] = f"no longer present in {origin}"
+    for ident_id, why in review.items():
+        session.execute(update(Identity).where(Identity.id == ident_id).values(needs_review=why))
+    summary.needs_review = sorted(k for k, i in id_of.items() if i in review)
+
+    # Provenance: the facts this origin gave before are replaced by this run's.
+    session.execute(delete(Sighting).where(Sighting.origin == origin))
+    session.execute(delete(Edge).where(Edge.origin == origin))
+    session.execute(delete(Credential).where(Credential.origin == origin))
+    session.execute(delete(Finding).where(Finding.origin == origin))
+    session.execute(insert(Sighting), [
+        {"identity_id": id_of[k], "import_run_id": run.id, "origin": origin, "source_kind": source_kind,
+         "source_record": r.source_record, "payload": _json_safe(r.attributes)}
+        for k, r in seen_keys.items()
+    ])
+
+    # Nodes: upsert by key.
+    node_rows: dict[str, dict[str, Any]] = {}
+    for rec in nodes:
+        key = ref_to_key[rec.ref.lower()]
+        if key in id_of:
+            continue  # the same object was also seen as an identity
+        node_rows[key] = {"key": key, "kind": rec.kind, "name": rec.name, "authority": rec.authority,
+                          "dn": rec.dn, "sid": rec.sid, "guid": rec.guid, "description": rec.description,
+                          "attributes": _json_safe(rec.attributes), "import_run_id": run.id,
+                          "source_record": rec.source_record}
+
+    # Edges: resolve refs; unknown ends become placeholder nodes so nothing is lost.
+    edge_rows: list[dict[str, Any]] = []
+    seen_edges: set[tuple[str, str, str]] = set()
+    for e in edges:
+        if e.kind not in EDGE_KINDS:
+            raise BadInput(e.source_record, f"unknown edge kind {e.kind!r}")
+        src = _resolve(e.src_ref, ref_to_key, index, node_rows, run.id, e.kind, "src")
+        dst = _resolve(e.dst_ref, ref_to_key, index, node_rows, run.id, e.kind, "dst")
+        if src == dst:
+            continue
+        sig = (src, dst, e.kind)
+        if sig in seen_edges:
+            continue
+        seen_edges.add(sig)
+        edge_rows.append({"src": src, "dst": dst, "kind": e.kind, "attributes": e.attributes or None,
+                          "import_run_id": run.id, "origin": origin, "source_record": e.source_record})
+
+    fresh = [r for k, r in node_rows.items() if k not in index.node_keys]
+    stale = [r for k, r in node_rows.items() if k in index.node_keys]
+    if fresh:
+        session.execute(insert(Node), fresh)
+    if stale:
+        node_ids = dict(session.execute(select(Node.key, Node.id).where(
+            Node.key.in_([r["key"] for r in stale]))).all())
+        for r in stale:
+            r["id"] = node_ids[r["key"]]
+            if r["attributes"].get("placeholder"):
+                r.pop("attributes")  # a placeholder never overwrites what a real record said
+                for f in ("name", "kind", "dn", "sid", "guid", "description", "source_record"):
+                    r.pop(f)
+        session.execute(update(Node), stale)
+    for i in range(0, len(edge_rows), 50000):
+        session.execute(insert(Edge), edge_rows[i:i + 50000])
+
+    cred_rows = []
+    for c in creds:
+        owner = ref_to_key.get(c.owner_ref.lower())
+        if owner is None or owner not in id_of:
+            raise BadInput(c.source_record, f"credential of unknown identity {c.owner_ref}")
+        cred_rows.append({"identity_id": id_of[owner], "kind": c.kind, "credential_id": c.credential_id,
+                          "created": c.created, "expires": c.expires, "attributes": _json_safe(c.attributes),
+                          "import_run_id": run.id, "origin": origin, "source_record": c.source_record})
+    if cred_rows:
+        session.execute(insert(Credential), cred_rows)
+    finding_rows = []
+    for f in findings:
+        subject = ref_to_key.get(f.subject_ref.lower(), f.subject_ref)
+        finding_rows.append({"subject": subject, "code": f.code, "tag": f.tag, "severity": f.severity,
+                             "message": f.message, "import_run_id": run.id, "origin": origin,
+                             "source_record": f.source_record})
+    if finding_rows:
+        session.execute(insert(Finding), finding_rows)
+
+    summary.identities = len(seen_keys)
+    summary.nodes = len(node_rows)
+    summary.edges = len(edge_rows)
+    summary.credentials = len(cred_rows)
+    summary.findings = len(finding_rows)
+    run.finished_at = datetime.now(UTC)
+    run.counts = {"identities": summary.identities, "nodes": summary.nodes, "edges": summary.edges,
+                  "credentials": summary.credentials, "findings": summary.findings}
+    run.warnings = [f"{w.source_record}: {w.message}" for w in summary.warnings]
+    run.diff = {"new": summary.new, "changed": summary.changed, "vanished": summary.vanished,
+                "needs_review": summary.needs_review}
+    return summary
+
+
+def _aliases(dn: str | None, sid: str | None, guid: str | None) -> list[str]:
+    out = []
+    if dn:
+        out.append("dn:" + dn.lower())
+    if sid:
+        out.append("sid:" + sid.lower())
+    if guid:
+        out.append("guid:" + guid.lower())
+    return out
+
+
+def _decided_identity_ids(session: Session) -> set[int]:
+    from .model import Decision
+
+    return set(session.scalars(select(Decision.identity_id).where(Decision.decision != "undecided")).all())
+
+
+def _resolve(ref: str, ref_to_key: dict[str, str], index: _Index, node_rows: dict[str, dict[str, Any]],
+             run_id: int, edge_kind: str, end: str) -> str:
+    low = ref.lower()
+    if (key := ref_to_key.get(low)) is not None:
+        return key
+    scheme, _, value = low.partition(":")
+    key = None
+    if scheme == "dn":
+        key = index.by_dn.get(value)
+    elif scheme == "sid":
+        key = index.by_sid.get(value.upper())
+    elif scheme == "guid":
+        key = index.by_guid.get(value)
+    elif scheme == "spn":
+        key = index.by_spn.get(value) or _spn_owner_loose(value, index)
+    elif scheme == "key":
+        key = value
+    elif scheme == "ext":
+        key = index.by_ext.get(low)
+    elif scheme == "host":
+        key = "host:" + value
+    if key is None:
+        key = _placeholder(scheme, value, ref, node_rows, run_id, edge_kind, end)
+    ref_to_key[low] = key
+    return key
+
+
+def _spn_owner_loose(spn: str, index: _Index) -> str | None:
+    """An SPN without its port, or with a short host name, still names the same service."""
+    if index.spn_loose is None:
+        index.spn_loose = {}
+        for known, key in index.by_spn.items():
+            service, _, rest = known.partition("/")
+            host = rest.split("/", 1)[0].split(":", 1)[0]
+            index.spn_loose.setdefault((service, host), key)
+            index.spn_loose.setdefault((service, host.split(".", 1)[0]), key)
+    service, _, rest = spn.partition("/")
+    host = rest.split("/", 1)[0].split(":", 1)[0]
+    return index.spn_loose.get((service, host)) or index.spn_loose.get((service, host.split(".", 1)[0]))
+
+
+def _placeholder(scheme: str, value: str, ref: str, node_rows: dict[str, dict[str, Any]], run_id: int,
+                 edge_kind: str, end: str) -> str:
+    if scheme == "spn":
+        host = value.partition("/")[2].split("/", 1)[0].split(":", 1)[0]
+        key = "host:" + host
+        name, kind = host, "host"
+    elif scheme == "dn":
+        name = _cn_of(value)
+        kind = "group" if (edge_kind == "MemberOf" and end == "dst") else "resource"
+        key = f"{kind}:{_authority_of_dn(value)}/{name.lower()}"
+    elif scheme == "sid":
+        key, name, kind = "sid:" + value.upper(), value.upper(), "principal"
+    else:
+        key, name, kind = f"{scheme}:{value}", value, "resource"
+    if key not in node_rows:
+        node_rows[key] = {"key": key, "kind": kind, "name": name, "authority": "",
+                          "dn": value if scheme == "dn" else None, "sid": value.upper() if scheme == "sid" else None,
+                          "guid": None, "description": None, "attributes": {"placeholder": True, "ref": ref},
+                          "import_run_id": run_id, "source_record": None}
+    return key
