@@ -122,6 +122,8 @@ class _Index:
         self.by_dn: dict[str, str] = {}
         self.by_ext: dict[str, str] = {}
         self.by_spn: dict[str, str] = {}
+        self.by_upn: dict[str, str] = {}
+        self.by_email: dict[str, str] = {}
         self.identity_rows: dict[str, dict[str, Any]] = {}
         cols = [getattr(Identity, f) for f in ("id", "key", *IDENTITY_FIELDS, "sources", "needs_review")]
         for row in session.execute(select(*cols)):
@@ -131,6 +133,7 @@ class _Index:
             self._add(key, r["guid"], r["sid"], r["dn"], identity_key(r["authority"], r["name"]))
             for ext in r["external_ids"] or ():
                 self.by_ext.setdefault(ext.lower(), key)
+            self.add_contacts(key, r["upn"], r["emails"])
             for spn in r["spns"] or ():
                 self.by_spn.setdefault(spn.lower(), key)
         self.spn_loose: dict[tuple[str, str], str] | None = None  # built on first use
@@ -148,6 +151,12 @@ class _Index:
             self.by_dn.setdefault(dn.lower(), key)
         if name_key:
             self.by_name.setdefault(name_key, key)
+
+    def add_contacts(self, key: str, upn: str | None, emails: list[str] | None) -> None:
+        if upn:
+            self.by_upn.setdefault(upn.lower(), key)
+        for mail in emails or ():
+            self.by_email.setdefault(mail.lower(), key)
 
     def correlate(self, rec: IdentityRecord) -> str | None:
         if rec.guid and (k := self.by_guid.get(rec.guid.lower())):
@@ -422,6 +431,10 @@ def _resolve(ref: str, ref_to_key: dict[str, str], index: _Index, node_rows: dic
         key = value
     elif scheme == "ext":
         key = index.by_ext.get(low)
+    elif scheme == "upn":
+        key = index.by_upn.get(value) or index.by_email.get(value)
+    elif scheme == "email":
+        key = index.by_email.get(value) or index.by_upn.get(value)
     elif scheme == "host":
         key = "host:" + value
     if key is None:

@@ -15,6 +15,8 @@ project. The forms are:
 - ``host:<fqdn>``            a host known only by name (from an SPN or a sign-in)
 - ``key:<node key>``         a node key that the importer already knows
 - ``ext:<source>:<id>``      an identifier of another system (SCIM id, appId)
+- ``upn:<upn>`` / ``email:<address>``  an identity known by its sign-in name or mail
+  (how SCIM accounts point at the directory identity they were provisioned from)
 
 Every record carries ``source_record``: where in the source it came from
 (``file.ldif:123`` or ``ldap://dc01/CN=...``), which ingest stores as provenance
