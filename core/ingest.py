@@ -165,7 +165,10 @@ class _Index:
             return k
         if rec.key and rec.key in self.identity_rows:
             return rec.key
-        if k := self.by_name.get(identity_key(rec.authority, rec.name)):
+        name_key = identity_key(rec.authority, rec.name)
+        # A source that keys its identities itself (Entra: tenant/appId) has names that need not be
+        # unique (displayName), so the same name there is no evidence of the same account.
+        if (not rec.key or rec.key == name_key) and (k := self.by_name.get(name_key)):
             return k
         for ext in rec.external_ids:
             if k := self.by_ext.get(ext.lower()):
@@ -288,7 +291,7 @@ def ingest_into(
         upd_rows.append(merged)
 
     if new_rows:
-        session.execute(insert(Identity), new_rows)
+        session.execute(insert(Identity.__table__), new_rows)
     if upd_rows:
         session.execute(update(Identity), upd_rows)
     id_of = dict(session.execute(select(Identity.key, Identity.id)).all())
@@ -311,7 +314,7 @@ def ingest_into(
     session.execute(delete(Edge).where(Edge.origin == origin))
     session.execute(delete(Credential).where(Credential.origin == origin))
     session.execute(delete(Finding).where(Finding.origin == origin))
-    session.execute(insert(Sighting), [
+    session.execute(insert(Sighting.__table__), [
         {"identity_id": id_of[k], "import_run_id": run.id, "origin": origin, "source_kind": source_kind,
          "source_record": r.source_record, "payload": _json_safe(r.attributes)}
         for k, r in seen_keys.items()
@@ -348,7 +351,7 @@ def ingest_into(
     fresh = [r for k, r in node_rows.items() if k not in index.node_keys]
     stale = [r for k, r in node_rows.items() if k in index.node_keys]
     if fresh:
-        session.execute(insert(Node), fresh)
+        session.execute(insert(Node.__table__), fresh)
     if stale:
         node_ids = dict(session.execute(select(Node.key, Node.id).where(
             Node.key.in_([r["key"] for r in stale]))).all())
@@ -360,7 +363,8 @@ def ingest_into(
                     r.pop(f)
         session.execute(update(Node), stale)
     for i in range(0, len(edge_rows), 50000):
-        session.execute(insert(Edge), edge_rows[i:i + 50000])
+        # Core inserts skip the ORM's per-row bookkeeping; a million edges is a normal estate.
+        session.execute(insert(Edge.__table__), edge_rows[i:i + 50000])
 
     cred_rows = []
     for c in creds:
@@ -371,7 +375,7 @@ def ingest_into(
                           "created": c.created, "expires": c.expires, "attributes": _json_safe(c.attributes),
                           "import_run_id": run.id, "origin": origin, "source_record": c.source_record})
     if cred_rows:
-        session.execute(insert(Credential), cred_rows)
+        session.execute(insert(Credential.__table__), cred_rows)
     finding_rows = []
     for f in findings:
         subject = ref_to_key.get(f.subject_ref.lower(), f.subject_ref)
@@ -379,7 +383,7 @@ def ingest_into(
                              "message": f.message, "import_run_id": run.id, "origin": origin,
                              "source_record": f.source_record})
     if finding_rows:
-        session.execute(insert(Finding), finding_rows)
+        session.execute(insert(Finding.__table__), finding_rows)
 
     summary.identities = len(seen_keys)
     summary.nodes = len(node_rows)

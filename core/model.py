@@ -177,7 +177,8 @@ class Edge(Base):
     src: Mapped[str] = mapped_column(String(512))
     dst: Mapped[str] = mapped_column(String(512))
     kind: Mapped[str] = mapped_column(String(64))
-    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # none_as_null: most edges have no attributes; SQL NULL skips a JSON round trip per edge.
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     import_run_id: Mapped[int | None] = mapped_column(ForeignKey("import_run.id"), index=True)
     origin: Mapped[str | None] = mapped_column(String(255), index=True)  # null for manual edges
     source_record: Mapped[str | None] = mapped_column(Text)
