@@ -25,7 +25,7 @@ from .model import AgentSpec, AuditEvent, Decision, Identity
 DECISIONS = ("split", "keep", "retire", "undecided")
 DELEGATION_MODES = ("autonomous", "on-behalf-of")
 AGENT_CREDENTIALS = ("private_key_jwt", "mtls", "federated", "client_secret")
-ROTATION_VIA = ("vault", "doppler", "1password", "gmsa", "manual")
+ROTATION_VIA = ("vault", "doppler", "1password", "gmsa", "dmsa", "manual")
 _DURATION = re.compile(r"^\d+[smhdw]$")
 _ACTION_CLASS = re.compile(r"^[a-z][a-z0-9_.-]*$")
 _AGENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

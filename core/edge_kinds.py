@@ -63,6 +63,9 @@ _KINDS = [
     EdgeKind("ProvisionedAs", "provisioning", "directory identity src is provisioned as account dst",
              "dst_retire_after_src", "#6a00ff"),
     EdgeKind("ProvisionedIn", "provisioning", "account src exists in application dst", None, "#aa00ff"),
+    EdgeKind("AuthenticatesWithSaml", "grant",
+             "identity src signs in to application dst with SAML assertions (SSO, or the SAML 2.0 bearer grant)",
+             None, "#008a00"),
     EdgeKind("ManualDependency", "manual", "the architect says src depends on dst", "src_after_dst", "#333333"),
 ]
 

@@ -54,7 +54,7 @@ def test_a_cycle_moves_in_one_wave_with_a_finding(small_estate):
     steps = {s["id"]: s for s in doc["steps"]}
     for kind in ("prepare", "detect", "disable", "remove"):
         assert steps[f"{DOMAIN}/svc_a#{kind}"]["wave"] == steps[f"{DOMAIN}/svc_b#{kind}"]["wave"], kind
-    assert any("moved together" in w.get("note", "") for w in doc["waves"])
+    assert any("cut over together" in w.get("note", "") for w in doc["waves"])
 
 
 def test_same_input_gives_byte_identical_yaml(small_estate, tmp_path):
@@ -112,3 +112,18 @@ def test_manual_dependency_orders_the_plan(small_estate):
     cut = {s["id"]: s for s in doc["steps"]}[f"{DOMAIN}/svc_rpt#cutover:r1"]
     assert f"{DOMAIN}/svc_old#rotation" in cut["depends_on"]
     assert any("the architect says svc_rpt depends on svc_old: reads its share" in b for b in cut["because"])
+
+
+def test_libyaml_and_pure_python_dumpers_write_the_same_bytes(small_estate):
+    """The plan file must not depend on whether libyaml is installed."""
+    from nhiplan.core.render import canonical
+
+    decide_small_estate(small_estate)
+    doc = plan_document(services.make_plan(small_estate))
+
+    class Pure(yaml.SafeDumper):
+        pass
+
+    Pure.add_representer(str, canonical._str_presenter)
+    pure = yaml.dump(doc, Dumper=Pure, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
+    assert canonical.to_yaml(doc) == pure

@@ -26,7 +26,7 @@ import networkx as nx
 
 from .model import TARGETS, Plan, PlanFinding, Step, Wave
 from .snapshot import Snapshot
-from .steps import DEFAULT_WATCH, KIND_ORDER, step_id, steps_for
+from .steps import DEFAULT_WATCH, KIND_ORDER, plan_findings, step_id, steps_for
 
 MAX_ALIGN_ROUNDS = 10000
 
@@ -96,6 +96,7 @@ def build_plan(snapshot: Snapshot, target: str = "generic", watch: str = DEFAULT
                     severity="medium",
                     message=f"agent {a.name} of {f.name} uses a client secret; prefer private_key_jwt, mTLS or "
                             "federation."))
+        findings.extend(plan_findings(f, target))
     for fd in snapshot.findings:
         findings.append(PlanFinding(id=f"{fd.code}:{fd.subject}", subject=fd.subject, code=fd.code, tag=fd.tag,
                                     severity=fd.severity, message=fd.message))
@@ -166,8 +167,16 @@ def _chain(chain: list[Step]) -> None:
 
 
 def _ready_steps(chain: list[Step]) -> list[Step]:
-    kinds = ("grant",) if any(s.kind == "grant" for s in chain) else ("rotation",)
-    return [s for s in chain if s.kind in kinds]
+    """The steps after which an identity is ready to be depended on: each agent's last step
+    before its cutover (a split), else the rotation (a keep)."""
+    cut = KIND_ORDER.index("cutover")
+    last: dict[str, Step] = {}
+    for s in chain:
+        if s.agent is not None and KIND_ORDER.index(s.kind) < cut:
+            last[s.agent] = s
+    if last:
+        return [last[a] for a in sorted(last)]
+    return [s for s in chain if s.kind == "rotation"]
 
 
 def _cutover_steps(chain: list[Step]) -> list[Step]:
@@ -201,7 +210,10 @@ def _assign_waves(steps: dict[str, Step], scc_of: dict[str, int]) -> None:
     groups: dict[tuple[int, str], list[Step]] = defaultdict(list)
     for s in steps.values():
         if scc_size[scc_of[s.identity]] > 1:
-            groups[(scc_of[s.identity], s.kind)].append(s)
+            # Members of a cycle cut over together: every cutover-phase step (a split's per-agent
+            # cutovers, a keep's reconfigure) shares one wave; other steps align kind by kind.
+            slot = "phase:cutover" if s.phase == "cutover" else s.kind
+            groups[(scc_of[s.identity], slot)].append(s)
     wave = dict.fromkeys(steps, 1)
     for _ in range(MAX_ALIGN_ROUNDS):
         for sid in order:
@@ -231,8 +243,9 @@ def _waves(ordered: list[Step], cycles: list[list[str]]) -> list[Wave]:
     waves = []
     for n in sorted(by_wave):
         idents = sorted({s.identity for s in by_wave[n]})
-        together = sorted({", ".join(cycle_of[i]) for i in idents if i in cycle_of})
-        note = ("moved together (dependency cycle): " + "; ".join(together)) if together else ""
+        together = sorted({", ".join(cycle_of[s.identity]) for s in by_wave[n]
+                           if s.identity in cycle_of and s.phase == "cutover"})
+        note = ("cut over together (dependency cycle): " + "; ".join(together)) if together else ""
         waves.append(Wave(number=n, steps=[s.id for s in by_wave[n]], identities=idents, note=note))
     return waves
 
