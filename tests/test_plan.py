@@ -127,3 +127,23 @@ def test_libyaml_and_pure_python_dumpers_write_the_same_bytes(small_estate):
     Pure.add_representer(str, canonical._str_presenter)
     pure = yaml.dump(doc, Dumper=Pure, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
     assert canonical.to_yaml(doc) == pure
+
+
+def test_a_kept_gmsa_is_not_handed_to_a_secret_manager(project):
+    """The domain already rotates a gMSA's password: keeping it means checking, not adding Vault."""
+    from nhiplan.core.records import EdgeRecord, IdentityRecord, NodeRecord
+
+    gmsa = IdentityRecord(ref="dn:cn=gmsa_web,dc=x", kind="gmsa", name="gmsa_web$", authority="x.test",
+                          source_record="g:1")
+    host = NodeRecord(ref="host:web01.x.test", kind="host", name="web01.x.test", authority="x.test",
+                      source_record="g:2")
+    services.import_records(project, [[gmsa, host, EdgeRecord("host:web01.x.test", "dn:cn=gmsa_web,dc=x",
+                                                              "UsesIdentity", "g:1")]],
+                            source_kind="ldif", family="ad", source="g")
+    services.decide(project, "gmsa_web$", "keep", "already managed")
+    doc = plan_document(services.make_plan(project))
+    rotation = next(s for s in doc["steps"] if s["kind"] == "rotation")
+    assert "vault" not in yaml.safe_dump(rotation).lower()
+    assert "PrincipalsAllowedToRetrieveManagedPassword" in rotation["artifacts"][0]["content"]
+    assert "web01.x.test" in rotation["description"]
+    check_ordering_invariants(doc)

@@ -24,6 +24,7 @@ import re
 from ..decisions import AgentSpecData
 from .model import PlanFinding, Step
 from .protocols import detection, directory, oidc, rotation, saml, scim
+from .protocols.directory import MANAGED_AD_KINDS
 from .snapshot import IdentityFacts
 
 KIND_ORDER = ("prepare", "saml-trust", "provision", "credential", "scim-provision", "grant", "token-exchange",
@@ -353,6 +354,8 @@ def _agent_steps(f: IdentityFacts, a: AgentSpecData, target: str, risk: str) -> 
 
 def _keep_steps(f: IdentityFacts, watch: str) -> list[Step]:
     assert f.decision is not None
+    if f.kind in MANAGED_AD_KINDS and not f.decision.rotation:
+        return _keep_managed_steps(f)
     policy = f.decision.rotation or DEFAULT_ROTATION
     via, every = policy["via"], policy["every"]
     risk = identity_risk(f)
@@ -408,6 +411,31 @@ def _keep_steps(f: IdentityFacts, watch: str) -> list[Step]:
         else:
             steps.extend(_decommission(f, watch, risk, "keep"))
     return steps
+
+
+def _keep_managed_steps(f: IdentityFacts) -> list[Step]:
+    """A gMSA / sMSA / dMSA kept as it is: the domain already rotates its password, so the work
+    is to confirm the rotation interval and that only its consumers may retrieve the password."""
+    readers = _list_text(f.consumer_names)
+    return [
+        _prepare(f, f"{f.name} is a managed service account; the domain already rotates its password."),
+        _step(
+            f, "rotation", title=f"Confirm the domain rotates {f.name}'s password and who may read it",
+            description=(f"{f.name} needs no secret manager: the domain changes its password on its own. Check the "
+                         f"rotation interval and that only its consumers ({readers}) may retrieve the password."),
+            risk="low",
+            verification=("ManagedPasswordIntervalInDays is within policy and "
+                          "PrincipalsAllowedToRetrieveManagedPassword lists only the consumers."),
+            rollback="Nothing to roll back: this step only reads the account.",
+            artifacts=[directory.inventory_query(f)], protocol="directory"),
+        _step(
+            f, "verify", title=f"Verify that only the consumers of {f.name} authenticate as it",
+            description="Watch the account's logons for hosts that are not its consumers.",
+            risk="low",
+            verification=f"Every logon of {f.name} in the last 7 days comes from {readers}.",
+            rollback="Nothing to roll back: this step only observes.", artifacts=[directory.logon_query(f)],
+            protocol="rotation"),
+    ]
 
 
 # -- retire ----------------------------------------------------------------------------------
