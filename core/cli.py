@@ -112,6 +112,18 @@ def cmd_recommend(a: argparse.Namespace) -> int:
         store.close()
 
 
+def cmd_policy(a: argparse.Namespace) -> int:
+    from .analysis import policy
+
+    if a.default:
+        return policy.cli(None, a)
+    store = services.open_project(a.project)
+    try:
+        return policy.cli(store, a)
+    finally:
+        store.close()
+
+
 def cmd_decide(a: argparse.Namespace) -> int:
     store = services.open_project(a.project)
     try:
@@ -247,6 +259,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--insecure", action="store_true")
     s.add_argument("--filter", metavar="LDAPFILTER")
     s.add_argument("--page-size", type=int, default=500, metavar="N")
+    s.add_argument("--auth", choices=["simple", "ntlm", "anonymous"],
+                   help="bind method (default: simple with --bind-dn, else anonymous); ntlm takes DOMAIN\\user")
+    s.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="connect and response timeout")
+    s.add_argument("--scope", choices=["all", "service"], default="all",
+                   help="all: every user, computer and group; service: service accounts and what they touch")
+    s.add_argument("--service-ou", action="append", metavar="OU", help="an OU whose accounts are service accounts")
+    s.add_argument("--name-pattern", action="append", metavar="GLOB", help="a service-account name pattern")
+    s.add_argument("--authority", help="domain for entries whose DN has no DC= components")
     s.set_defaults(func=_live_command("ldap_live"))
 
     s = sub.add_parser("entra", help="pull from Microsoft Graph")
@@ -283,6 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.add_argument("--apply", action="store_true", help="record them as decisions where none exists")
     s.set_defaults(func=cmd_recommend)
+
+    s = sub.add_parser("policy", help="show or change the recommendation policy of a project")
+    s.add_argument("project")
+    what = s.add_mutually_exclusive_group()
+    what.add_argument("--set", metavar="POLICY.yaml", help="keep this override (merged over the default)")
+    what.add_argument("--reset", action="store_true", help="drop the project's override")
+    what.add_argument("--default", action="store_true", help="print the shipped default, with its comments")
+    s.set_defaults(func=cmd_policy)
 
     s = sub.add_parser("decide", help="record decisions")
     s.add_argument("project")

@@ -115,6 +115,9 @@ class EdgeRecord:
     kind: str
     source_record: str
     attributes: dict[str, Any] = field(default_factory=dict)
+    # An optional edge is dropped when an end resolves to nothing known, instead of making a
+    # placeholder node: a guess such as "the directory identity with this UPN" may have no match.
+    optional: bool = False
 
 
 @dataclass(slots=True)

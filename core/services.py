@@ -7,6 +7,7 @@ state between calls except the Store it is given.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -16,7 +17,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import String, delete, func, select, type_coerce
 from sqlalchemy.orm import selectinload
 
 from . import decisions as dec
@@ -24,8 +25,8 @@ from .errors import BadInput
 from .graph import IdentityGraph
 from .importers import detect_format, get_importer
 from .importers.base import ImportContext, Importer
-from .ingest import ImportSummary, ingest_into
-from .model import AuditEvent, Edge, Finding, Identity, ImportRun, Node, Sighting
+from .ingest import ImportSummary, ingest_into, paused_gc
+from .model import AuditEvent, Credential, Decision, Edge, Finding, Identity, ImportRun, Node, Sighting
 from .playbook.builder import build_plan
 from .playbook.model import Plan
 from .playbook.snapshot import take_snapshot
@@ -94,13 +95,19 @@ def import_paths(store: Store, paths: Iterable[str | Path], fmt: str = "auto", a
     """Import files and folders in one transaction: all of it lands, or none does."""
     entries, skipped = plan_import(list(paths), fmt)
     summaries: list[ImportSummary] = []
-    with store.session() as session, session.begin():
+    with store.session() as session, session.begin(), paused_gc():
         for entry in entries:
-            ctx = ImportContext(options=dict(options or {}), progress=progress, is_cancelled=is_cancelled)
+            ctx = ImportContext(options={"authority": authority, **(options or {})}, progress=progress,
+                                is_cancelled=is_cancelled)
 
             def batches(entry: ImportPlanEntry = entry, ctx: ImportContext = ctx) -> Iterator[list[Record]]:
                 for f in entry.files:
                     yield from entry.importer.read(f, ctx)
+                # An importer whose records join facts from several files (Entra: an app registration
+                # in one file, its service principal in another) yields them once it has read them all.
+                finish = getattr(entry.importer, "finish", None)
+                if finish is not None:
+                    yield from finish(ctx)
 
             records = list(batches())  # read everything before writing: a bad record writes nothing
             ctx.check_cancelled()
@@ -121,8 +128,9 @@ def import_paths(store: Store, paths: Iterable[str | Path], fmt: str = "auto", a
 def import_records(store: Store, records: Iterable[list[Record]], *, source_kind: str, family: str, source: str,
                    authority: str | None = None, warnings: list[ImportWarning] | None = None) -> ImportSummary:
     """Ingest records a live connector pulled (ldap, entra, scim) in one transaction."""
-    batches = list(records)
-    with store.session() as session, session.begin():
+    with paused_gc():
+        batches = list(records)
+    with store.session() as session, session.begin(), paused_gc():
         return ingest_into(session, batches, source_kind=source_kind, family=family, source=source,
                            authority=authority, warnings=warnings)
 
@@ -411,3 +419,409 @@ __all__ = [
     "init_project", "list_identities", "load_graph", "make_plan", "open_project", "plan_import",
     "restore_decision", "verify_plan", "write_plan",
 ]
+
+
+# -- gui support -----------------------------------------------------------------------------
+
+INVENTORY_COLUMNS = ("key", "name", "kind", "authority", "display_name", "upn", "description", "sources", "enabled",
+                     "last_used", "vanished", "needs_review", "decision", "credentials", "soonest_expiry",
+                     "groups", "consumers", "tags")
+KEYS_PER_QUERY = 900
+
+
+def inventory_columns(store: Store, *, include_people: bool = False, keys: Iterable[str] | None = None
+                      ) -> dict[str, list[Any]]:
+    """The inventory as column arrays (one list per INVENTORY_COLUMNS name, rows ordered by key).
+
+    One SQL query and no ORM object per row, so a table of 100k identities loads in
+    about a second; `list_identities` builds a full dict per row for the CLI. Dates are
+    ISO 8601 strings (sortable as text); `sources` and `tags` are sorted lists;
+    `credentials` a count and `soonest_expiry` the earliest credential expiry.
+    """
+    if keys is not None:
+        wanted = list(dict.fromkeys(keys))
+        if len(wanted) > KEYS_PER_QUERY:  # stay under the database's bound-parameter limit
+            parts = [inventory_columns(store, include_people=include_people, keys=wanted[i:i + KEYS_PER_QUERY])
+                     for i in range(0, len(wanted), KEYS_PER_QUERY)]
+            return {name: [v for part in parts for v in part[name]] for name in INVENTORY_COLUMNS}
+    else:
+        wanted = None
+    cred_q = select(Credential.identity_id.label("iid"), func.count().label("n"),
+                    func.min(Credential.expires).label("soonest"))
+    groups_q = (select(Edge.src.label("k"), func.count(func.distinct(Edge.dst)).label("n"))
+                .where(Edge.kind == "MemberOf"))
+    consumers_q = (select(Edge.dst.label("k"), func.count(func.distinct(Edge.src)).label("n"))
+                   .where(Edge.kind.in_(("UsesIdentity", "FederatedCredential"))))
+    tags_q = select(Finding.subject.label("k"), func.aggregate_strings(Finding.tag, ",").label("t"))
+    if wanted is not None:  # a few rows (after a decision): aggregate only theirs, not the whole estate
+        cred_q = cred_q.where(Credential.identity_id.in_(select(Identity.id).where(Identity.key.in_(wanted))))
+        groups_q = groups_q.where(Edge.src.in_(wanted))
+        consumers_q = consumers_q.where(Edge.dst.in_(wanted))
+        tags_q = tags_q.where(Finding.subject.in_(wanted))
+    cred = cred_q.group_by(Credential.identity_id).subquery()
+    groups = groups_q.group_by(Edge.src).subquery()
+    consumers = consumers_q.group_by(Edge.dst).subquery()
+    tags = tags_q.group_by(Finding.subject).subquery()
+    # Dates and JSON come back as raw text and are converted once per distinct value below:
+    # the per-row type processing of 100k rows costs more than the query itself.
+    raw_sources = type_coerce(Identity.sources, String)
+    q = (select(Identity.key, Identity.name, Identity.kind, Identity.authority, Identity.display_name,
+                Identity.upn, Identity.description, raw_sources, Identity.enabled,
+                type_coerce(Identity.last_used, String), Identity.vanished, Identity.needs_review,
+                Decision.decision, cred.c.n, type_coerce(cred.c.soonest, String),
+                groups.c.n, consumers.c.n, tags.c.t)
+         .outerjoin(Decision, Decision.identity_id == Identity.id)
+         .outerjoin(cred, cred.c.iid == Identity.id)
+         .outerjoin(groups, groups.c.k == Identity.key)
+         .outerjoin(consumers, consumers.c.k == Identity.key)
+         .outerjoin(tags, tags.c.k == Identity.key)
+         .order_by(Identity.key))
+    if not include_people:
+        q = q.where(Identity.kind != "person")
+    if wanted is not None:
+        q = q.where(Identity.key.in_(wanted))
+    with store.session() as s:
+        rows = s.execute(q).all()
+    if not rows:
+        return {name: [] for name in INVENTORY_COLUMNS}
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    out = dict(zip(INVENTORY_COLUMNS, columns, strict=True))
+    out["sources"] = _memo_map(out["sources"], _sorted_json_list)
+    out["last_used"] = _memo_map(out["last_used"], _iso_text)
+    out["soonest_expiry"] = _memo_map(out["soonest_expiry"], _iso_text)
+    out["vanished"] = [bool(v) for v in out["vanished"]]
+    out["decision"] = [d or "undecided" for d in out["decision"]]
+    for name in ("credentials", "groups", "consumers"):
+        out[name] = [n or 0 for n in out[name]]
+    out["tags"] = _memo_map(out["tags"], lambda t: sorted(set(t.split(","))) if t else [])
+    return out
+
+
+def _memo_map(values: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
+    """convert() applied to each value, computed once per distinct value (inventories repeat a lot)."""
+    cache: dict[Any, Any] = {}
+    out = []
+    for v in values:
+        try:
+            out.append(cache[v])
+        except KeyError:
+            out.append(cache.setdefault(v, convert(v)))
+    return out
+
+
+def _sorted_json_list(text: Any) -> list[str]:
+    if text is None:
+        return []
+    value = json.loads(text) if isinstance(text, str) else text
+    return sorted(value or ())
+
+
+def _iso_text(value: Any) -> str | None:
+    """A stored UTC timestamp (SQLite text, or a datetime from other databases) as ISO 8601 with Z."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return _iso(value if value.tzinfo else value.replace(tzinfo=UTC))
+    parsed = datetime.fromisoformat(str(value))
+    return _iso(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+
+
+def decide_keys(store: Store, keys: list[str], decision: str, reason: str = "", author: str | None = None
+                ) -> list[DecisionChange]:
+    """One decision (no agents, no rotation) for many identities by key, in one transaction."""
+    data = dec.parse_decision({"decision": decision, "reason": reason}, "bulk decision")
+    return _apply_by_key(store, [(key, data) for key in keys], author=author, action="decide")
+
+
+def restore_decisions(store: Store, states: list[tuple[str, dict[str, Any] | None]], author: str | None = None
+                      ) -> list[DecisionChange]:
+    """Put several decisions back as they were, in one transaction (a bulk undo); audited."""
+    items = [(key, dec.DecisionData.from_dict(state) if state else None) for key, state in states]
+    return _apply_by_key(store, items, author=author, action="restore")
+
+
+def _apply_by_key(store: Store, items: list[tuple[str, dec.DecisionData | None]], *, author: str | None,
+                  action: str, origin: str = "user") -> list[DecisionChange]:
+    """decide_many for exact keys, loading the identities and their decisions in a few queries
+    (not one resolve and one flush per item), so a bulk edit of thousands stays well under a second."""
+    from .errors import NotFound
+
+    author = author or dec.current_user()
+    keys = list(dict.fromkeys(key for key, _data in items))
+    out = []
+    with store.session() as s, s.begin():
+        idents: dict[str, Identity] = {}
+        for i in range(0, len(keys), KEYS_PER_QUERY):
+            q = (select(Identity).where(Identity.key.in_(keys[i:i + KEYS_PER_QUERY]))
+                 .options(selectinload(Identity.decision).selectinload(Decision.agents)))
+            idents.update((ident.key, ident) for ident in s.scalars(q))
+        now = datetime.now(UTC)
+        for key, data in items:
+            ident = idents.get(key)
+            if ident is None:
+                raise NotFound(f"no identity with key '{key}'")
+            before = dec.decision_state(ident)
+            changed = dec.apply_decision(s, ident, data, author=author, origin=origin, action=action, now=now)
+            out.append(DecisionChange(ident.key, before, dec.decision_state(ident), changed))
+    return out
+
+
+def read_plan(path: str | Path) -> dict[str, Any]:
+    """An exported plan file as its document, for review (BadInput when it is not a plan)."""
+    return load_plan_file(Path(path))
+
+
+def import_formats() -> list[tuple[str, str]]:
+    """(--format name, what it reads) for every registered importer that loads."""
+    from .importers import REGISTRY
+
+    out = []
+    for name in REGISTRY:
+        try:
+            out.append((name, get_importer(name).reads))
+        except ImportError:  # an importer whose module has not landed in this build
+            continue
+    return out
+
+
+def edge_kind_info() -> dict[str, dict[str, Any]]:
+    """Every edge kind with its category, meaning, ordering effect and graph colour."""
+    from .edge_kinds import EDGE_KINDS
+
+    return {name: {"category": k.category, "meaning": k.meaning, "orders": k.orders, "colour": k.colour}
+            for name, k in EDGE_KINDS.items()}
+
+
+def decision_vocabulary() -> dict[str, tuple[str, ...]]:
+    """The words a decision may use, for editors: decisions, delegation modes, agent credentials, rotation."""
+    return {"decisions": dec.DECISIONS, "delegation": dec.DELEGATION_MODES, "credentials": dec.AGENT_CREDENTIALS,
+            "rotation_via": dec.ROTATION_VIA}
+
+
+def plan_document_of(plan: Plan) -> dict[str, Any]:
+    """The canonical document of a plan as written (integrity included), for views and previews."""
+    return plan_document(plan)
+
+
+def render_plan_document(doc: dict[str, Any], fmt: str, options: dict[str, Any] | None = None) -> bytes:
+    """One export of a plan document in memory (a preview); ImportError when renderers are absent."""
+    if fmt == "yaml":
+        return to_yaml(doc).encode("utf-8")
+    from .render.writers import render
+
+    return render(doc, fmt, options or {})
+
+
+def diff_plans(old: dict[str, Any], new: dict[str, Any], old_label: str = "old", new_label: str = "new",
+               fmt: str = "md") -> tuple[Any, str]:
+    """(the structured diff of two plan documents, its report in `fmt`: md or text).
+
+    ImportError when the diff module is absent from this build.
+    """
+    from .render import diff as plan_diff
+
+    d = plan_diff.diff_documents(old, new, old_label, new_label)
+    return d, (plan_diff.render_markdown(d) if fmt == "md" else plan_diff.render_text(d))
+
+
+def ldap_source(*, url: str, base: str, bind_dn: str | None = None, password: str | None = None,
+                starttls: bool = False, ca_file: str | None = None, insecure: bool = False,
+                filter: str | None = None) -> Any:
+    """An LDAP source (for `pull_ldap`) from a front end's fields; BadInput names the bad field."""
+    from .importers import ldap_live
+
+    return ldap_live.LdapSource(url=url, base=base, bind_dn=bind_dn or None, password=password or None,
+                                starttls=starttls, ca_file=ca_file or None, insecure=insecure,
+                                filter=filter or None)
+
+
+def check_ldap(**params: Any) -> str:
+    """Test an LDAP connection without importing: connect, (Start)TLS, bind, read the base entry."""
+    from ldap3 import BASE
+    from ldap3.core.exceptions import LDAPException
+
+    from .errors import SourceUnavailable
+    from .importers import ldap_live
+
+    source = ldap_source(**params)
+    with ldap_live.LdapReader(source) as reader:
+        try:
+            reader.connection.search(source.base, "(objectClass=*)", search_scope=BASE, attributes=["objectClass"])
+        except LDAPException as exc:
+            raise SourceUnavailable(source.url, f"cannot read the base {source.base}: {exc}") from None
+    who = source.bind_dn or "anonymous"
+    tls = "TLS" if source.ssl or source.starttls else "no TLS"
+    return f"{source.url} answers ({tls}); bound as {who}; the base {source.base} is readable"
+
+
+def pull_ldap(store: Store, source: Any, *, progress: ProgressFn | None = None,
+              is_cancelled: CancelFn | None = None) -> ImportSummary:
+    """Pull a live directory (an `importers.ldap_live.LdapSource`) in one transaction; nothing written on failure."""
+    from .importers import ldap_live
+
+    ctx = ImportContext(progress=progress, is_cancelled=is_cancelled)
+    return ldap_live.pull_into(store, source, ctx)
+
+
+def pull_scim(store: Store, url: str, *, token: str | None = None, ca_file: str | None = None,
+              progress: ProgressFn | None = None, is_cancelled: CancelFn | None = None) -> ImportSummary:
+    """Pull a live SCIM 2.0 service into the project in one transaction (nothing written on failure)."""
+    from .importers import scim_live
+
+    ctx = ImportContext(progress=progress, is_cancelled=is_cancelled)
+    return scim_live.pull_into(store, url, token=token, ca_file=ca_file, ctx=ctx)
+
+
+def check_scim(url: str, *, token: str | None = None, ca_file: str | None = None) -> str:
+    """Test a SCIM connection without importing: discovery plus one page of the required endpoint.
+
+    Returns a sentence on what the service offers; SourceUnavailable says why it cannot be read.
+    """
+    from .importers import scim_live
+
+    ctx = ImportContext()
+    with scim_live.ScimClient(url, token=token, ca_file=ca_file) as client:
+        info = scim_live.discover(client, ctx)
+        first = sorted(info.required)[0]
+        body = client.get_json(first, {"count": 1, "startIndex": 1})
+    total = body.get("totalResults") if isinstance(body, dict) else None
+    endpoints = ", ".join(path for _rtype, path in info.endpoints)
+    counted = f"; {first} holds {total} resources" if isinstance(total, int) else ""
+    paging = "cursor" if info.cursor else "index"
+    return f"{client.base} answers: {endpoints} ({paging} paging, {info.page_size} a page){counted}"
+
+# -- analysis (issue 5) ----------------------------------------------------------------------
+# Recommendations, analyses, the split planner, bulk decisions and the policy. The analysis
+# modules import this one (bulk decisions go through decide_many), so they are imported here
+# inside the functions.
+
+def recommendations(store: Store, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """CONTRACT's `recommend --json` objects for every non-person identity, ordered by key."""
+    from .analysis.recommend import recommend_all
+
+    with store.session() as s:
+        return recommend_all(s, now=now)
+
+
+def analyse_identity(store: Store, ref: str, graph: IdentityGraph | None = None, *,
+                     now: datetime | None = None) -> dict[str, Any]:
+    """One identity's recommendation, consumers, blast radius, what breaks if it is retired,
+    delegation chains, credential sharers and dependency cycle. Pass the graph a front end
+    already holds; without one the whole graph is built first."""
+    from .analysis import analyses
+    from .analysis.estate import GraphEstate
+    from .analysis.policy import load_policy, resolve_now
+    from .analysis.recommend import Subject, evaluate
+
+    with store.session() as s:
+        key = dec.resolve_identity(s, ref).key
+        graph = graph or IdentityGraph.from_session(s)
+        policy = load_policy(s)
+        view = GraphEstate(s, graph, policy)
+        subject = Subject(view, key, resolve_now(s, policy, now))
+        rec = evaluate(subject)
+        cycle = view.cycle_of(key)
+        sharers = view.certificate_sharers(key)
+        shared = analyses.shared_credentials(
+            graph, [(key, o, f"{view.name_of(key)} and {view.name_of(o)} hold the same certificate") for o in sharers])
+        chains = analyses.delegation_chains(graph, key)
+        return {
+            "key": key, "name": subject.row.name,
+            "recommendation": rec.as_dict(),
+            "consumers": [{"key": c.key, "name": c.name, "kind": c.kind, "domain": c.domain, "via": list(c.via),
+                           "federated": c.federated} for c in subject.consumers],
+            "blast_radius": [r.as_dict() for r in analyses.blast_radius(graph, key)],
+            "retire_impact": analyses.retire_impact(graph, key).as_dict()["dependents"],
+            "delegation_chains": {d: [[h.text for h in chain] for chain in chains[d]] for d in chains},
+            "shared_credentials": [g.as_dict() for g in shared if key in g.members],
+            "cycle": [view.name_of(k) for k in cycle] if cycle else None,
+        }
+
+
+def split_proposal(store: Store, ref: str, graph: IdentityGraph | None = None) -> dict[str, Any]:
+    """The split planner's proposal for one identity: agents (with the consumer keys each serves
+    and notes on the evidence) and notes about the identity."""
+    from .analysis.estate import GraphEstate
+    from .analysis.policy import load_policy
+    from .analysis.split_planner import propose
+
+    with store.session() as s:
+        key = dec.resolve_identity(s, ref).key
+        graph = graph or IdentityGraph.from_session(s)
+        return propose(GraphEstate(s, graph, load_policy(s)), key).as_dict()
+
+
+def propose_agents(store: Store, ref: str, graph: IdentityGraph | None = None) -> list[dict[str, Any]]:
+    """The proposed agent specs for a split, as decision-file agent mappings (ready for `decide`)."""
+    fields = set(dec.AgentSpecData.__dataclass_fields__)
+    return [{k: v for k, v in a.items() if k in fields} for a in split_proposal(store, ref, graph)["agents"]]
+
+
+def accept_agents(store: Store, ref: str, agents: list[dict[str, Any]] | None = None, reason: str = "",
+                  author: str | None = None) -> DecisionChange:
+    """Mark `ref` split with `agents` (the architect's edit), or with the proposal as it stands."""
+    if agents is None:
+        agents = propose_agents(store, ref)
+    return decide(store, ref, "split", reason or "split as the split planner proposed", agents=agents,
+                  author=author)
+
+
+def decide_by_filter(store: Store, filter: dict[str, Any], decision: str, reason: str = "",
+                     author: str | None = None) -> list[DecisionChange]:
+    """One decision for every identity the filter selects (analysis.bulk.IdentityFilter's criteria),
+    in one transaction; the returned changes undo as one step (undo_changes)."""
+    from .analysis.bulk import decide_by_filter as bulk_decide
+
+    return bulk_decide(store, filter, decision, reason, author=author)
+
+
+def undo_changes(store: Store, changes: list[DecisionChange], author: str | None = None) -> list[DecisionChange]:
+    """Put back what one bulk step changed, in one transaction."""
+    from .analysis.bulk import undo
+
+    return undo(store, changes, author=author)
+
+
+def apply_recommendations(store: Store, author: str | None = None) -> dict[str, Any]:
+    """`recommend --apply`: recommendations become decisions where none exists (one transaction)."""
+    from .analysis.bulk import apply_recommendations as apply
+
+    result = apply(store, author=author)
+    return {"applied": result.applied, "already_decided": result.already_decided,
+            "without_recommendation": result.without_recommendation}
+
+
+def dependency_cycles(store: Store, graph: IdentityGraph | None = None) -> list[dict[str, Any]]:
+    """Every cycle of mutual dependency among identities, with its dependencies in words."""
+    from .analysis.analyses import dependency_cycles as cycles
+
+    if graph is None:
+        graph = load_graph(store)
+    return [c.as_dict() for c in cycles(graph)]
+
+
+def get_policy(store: Store) -> dict[str, Any]:
+    """The recommendation policy: the shipped default (with its comments), the project's
+    override (None when it keeps none) and the effective policy, all as YAML text."""
+    from .analysis.policy import default_policy_text, load_policy, project_override_text
+
+    with store.session() as s:
+        return {"default": default_policy_text(), "override": project_override_text(s),
+                "effective": load_policy(s).to_yaml()}
+
+
+def set_policy(store: Store, text: str | None, author: str | None = None, reason: str = "",
+               where: str = "policy") -> None:
+    """Store the project's policy override (None or empty: back to the default); checked whole
+    first (BadInput names the line and key), audited."""
+    from .analysis.policy import set_project_policy
+
+    with store.session() as s, s.begin():
+        set_project_policy(s, text, author=author, reason=reason, where=where)
+
+
+__all__ += [
+    "accept_agents", "analyse_identity", "apply_recommendations", "decide_by_filter", "dependency_cycles",
+    "get_policy", "propose_agents", "recommendations", "set_policy", "split_proposal", "undo_changes",
+]
+
