@@ -54,6 +54,11 @@ NEW_PRIVILEGE_KINDS = frozenset({k for k, ek in EDGE_KINDS.items()
 # How many new / vanished edges a run keeps in its stored diff (the counts are always exact):
 # a first import of a million edges should not put a million entries into one JSON value.
 EDGE_DIFF_LIMIT = 5000
+# Which family names an identity seen in several: the directory of record first.
+FAMILY_RANK = {"ad": 0, "entra": 1, "scim": 2}
+SOURCE_FAMILY = {"ldap": "ad", "ldif": "ad", "ad-csv": "ad", "ldapdomaindump": "ad", "entra": "entra",
+                 "entra-json": "entra", "scim": "scim", "scim-json": "scim"}
+NAMING_FIELDS = ("name", "authority", "kind", "dn")
 IDENTITY_FIELDS = (
     "kind", "name", "authority", "display_name", "dn", "upn", "sid", "guid", "enabled", "created", "last_used",
     "password_last_set", "expires", "description", "flags", "spns", "emails", "external_ids", "classification",
@@ -329,6 +334,12 @@ def ingest_into(
         for f in IDENTITY_FIELDS:  # a source that does not know a field does not erase it
             if merged[f] is None or merged[f] == [] or merged[f] == "":
                 merged[f] = old[f]
+        if _outranked(family, old["sources"]):
+            # The directory of record names the account (CONTRACT: AD's sAMAccountName, not the
+            # Entra displayName a hybrid sync gives it); later families add facts, not names.
+            for f in NAMING_FIELDS:
+                if old[f] is not None:
+                    merged[f] = old[f]
         changed = [f for f in IDENTITY_FIELDS if _comparable(merged[f]) != _comparable(old[f])]
         sources = sorted(set(old["sources"] or []) | {source_kind})
         merged.update(id=old["id"], sources=sources, last_seen_run=run.id, vanished=False)
@@ -558,6 +569,12 @@ def _insert_tuples(session: Session, table: Any, columns: tuple[str, ...], rows:
             d["attributes"] = json.loads(d["attributes"])
     for i in range(0, len(dicts), 50000):
         session.execute(insert(table), dicts[i:i + 50000])
+
+
+def _outranked(family: str, old_sources: list[str] | None) -> bool:
+    """True when an earlier source of the identity has a family that names it before `family` does."""
+    rank = FAMILY_RANK.get(family, len(FAMILY_RANK))
+    return any(FAMILY_RANK.get(SOURCE_FAMILY.get(src, ""), len(FAMILY_RANK)) < rank for src in old_sources or ())
 
 
 def _add_review(review: dict[int, list[str]], ident_id: int, why: str) -> None:

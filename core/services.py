@@ -387,6 +387,9 @@ def demo_resources() -> Path:
     return Path(str(files("nhiplan.resources").joinpath("demo")))
 
 
+DEMO_EXPORT_DATE = "2026-10-01T00:00:00Z"
+
+
 def build_demo(out_dir: str | Path, progress: ProgressFn | None = None) -> tuple[Path, Path]:
     """Build DIR/demo.nhiplan from the bundled estate, decide it, write its plan; return both paths."""
     out = Path(out_dir)
@@ -397,6 +400,9 @@ def build_demo(out_dir: str | Path, progress: ProgressFn | None = None) -> tuple
     src = demo_resources()
     store = init_project(project, name="Northwind Aerospace demo", client="Northwind Aerospace")
     try:
+        # The estate was exported on 2026-10-01: judging its ages from that day keeps the demo's
+        # recommendations the same whenever it is built.
+        set_policy(store, f"now: {DEMO_EXPORT_DATE}\n", author="nhiplan demo", reason="the demo's export date")
         import_paths(store, sorted(p for p in src.iterdir() if p.suffix in (".ldif",)), progress=progress)
         decide_file(store, src / "decisions.yaml", author="nhiplan demo")
         plan = make_plan(store)

@@ -105,3 +105,17 @@ def test_unresolved_ends_become_placeholder_nodes(project):
     with project.session() as s:
         node = s.scalars(select(Node).where(Node.kind == "group")).one()
     assert node.key == f"group:{DOMAIN}/missing group" and node.attributes["placeholder"] is True
+
+
+def test_the_directory_of_record_keeps_naming_a_hybrid_identity(small_estate):
+    """An Entra sighting of an AD account (matched on its SID) adds facts but keeps the AD name."""
+    sid = "S-1-5-21-1-2-3-1105"
+    ad = account("svc_hybrid", 1, sid=sid)
+    services.import_records(small_estate, [[ad]], source_kind="ldif", family="ad", source="a.ldif")
+    entra = IdentityRecord(ref="ext:entra:1", kind="person", name="Hybrid Service", authority="tenant-1",
+                           source_record="users.json: record 1", sid=sid, display_name="Hybrid Service",
+                           emails=["hybrid@acme.test"])
+    services.import_records(small_estate, [[entra]], source_kind="entra-json", family="entra", source="u.json")
+    row = next(r for r in services.list_identities(small_estate) if r["key"] == f"{DOMAIN}/svc_hybrid")
+    assert row["name"] == "svc_hybrid" and row["authority"] == DOMAIN and row["kind"] == "service_account"
+    assert row["sources"] == ["entra-json", "ldif"] and row["display_name"] == "Hybrid Service"
