@@ -45,7 +45,7 @@ def test_demo_plan_respects_the_dependencies_of_the_graph(demo):
     checked = 0
     for d in deps:
         a, b = d.dependent, d.prerequisite
-        if a not in decided or b not in decided or cycle_of.get(a) == cycle_of.get(b) and a in cycle_of:
+        if a not in decided or b not in decided or (a in cycle_of and cycle_of.get(a) == cycle_of.get(b)):
             continue
         if d.only_if_prerequisite_retired and decided[b] != "retire":
             continue
