@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q 'pyinstaller>=6'
-python3 -m PyInstaller --noconfirm --windowed --distpath dist --workpath build/pyinstaller installer/nhiplan.spec
+rm -rf build/stage
+python3 -m pip install -q --no-deps --target build/stage .
+NHIPLAN_STAGE="$PWD/build/stage" python3 -m PyInstaller --noconfirm --windowed --distpath dist --workpath build/pyinstaller installer/nhiplan.spec
 version=$(python3 -c "from importlib.metadata import version; print(version('nhiplan'))")
 hdiutil create -volname nhiplan -srcfolder dist/nhiplan -ov -format UDZO "dist/nhiplan-${version}-macos.dmg"
