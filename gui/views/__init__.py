@@ -1,0 +1,1 @@
+"""The widgets of the desktop app's main views and dialogs."""
