@@ -696,6 +696,31 @@ def check_scim(url: str, *, token: str | None = None, ca_file: str | None = None
     paging = "cursor" if info.cursor else "index"
     return f"{client.base} answers: {endpoints} ({paging} paging, {info.page_size} a page){counted}"
 
+def pull_entra(store: Store, *, tenant: str, client_id: str, secret: str | None = None,
+               authority: str | None = None, graph_url: str | None = None, ca_file: str | None = None,
+               progress: ProgressFn | None = None, is_cancelled: CancelFn | None = None) -> ImportSummary:
+    """Pull an Entra tenant through Microsoft Graph into the project in one transaction.
+
+    Without `secret` the client secret comes from the keyring, as for the CLI.
+    """
+    from .importers import entra_live
+
+    conn = entra_live.EntraConnection(tenant=tenant, client_id=client_id, secret=secret or None,
+                                      authority=authority or None, graph_url=graph_url or None,
+                                      ca_file=ca_file or None)
+    return entra_live.pull_into(store, conn, progress=progress, is_cancelled=is_cancelled)[0]
+
+
+def check_entra(*, tenant: str, client_id: str, secret: str | None = None, authority: str | None = None,
+                graph_url: str | None = None, ca_file: str | None = None) -> str:
+    """Test an Entra connection without importing: sign in and read the organisation."""
+    from .importers import entra_live
+
+    return entra_live.check(entra_live.EntraConnection(
+        tenant=tenant, client_id=client_id, secret=secret or None, authority=authority or None,
+        graph_url=graph_url or None, ca_file=ca_file or None))
+
+
 # -- analysis (issue 5) ----------------------------------------------------------------------
 # Recommendations, analyses, the split planner, bulk decisions and the policy. The analysis
 # modules import this one (bulk decisions go through decide_many), so they are imported here

@@ -374,3 +374,25 @@ def test_owners_beyond_an_expansion_are_fetched_and_unreadable_sponsors_warn(liv
                for s in standin.seen)
     owners = [r for r in listing(proj, capsys).values() if r["name"].startswith("Owner ")]
     assert len(owners) == 23
+
+
+def test_services_check_and_pull_for_the_desktop_app(live, pki):
+    """The GUI's import wizard calls check_entra / pull_entra with the secret it asked for."""
+    from nhiplan.core import services
+    from nhiplan.core.errors import SourceUnavailable
+
+    proj, oidc, standin, _ = live
+    conn = {"tenant": TENANT, "client_id": "nhiplan-reader", "authority": oidc.authority,
+            "graph_url": standin.url, "ca_file": str(pki["ca"].pem)}
+    message = services.check_entra(**conn, secret=SECRET)
+    assert message.startswith(f"signed in to {standin.url}: tenant ")
+    with pytest.raises(SourceUnavailable, match="sign-in failed|invalid_client|refused"):
+        services.check_entra(**conn, secret="not-the-secret")
+    store = services.open_project(proj)
+    seen: list[str] = []
+    try:
+        summary = services.pull_entra(store, **conn, secret=SECRET, progress=lambda d, t, m: seen.append(m))
+    finally:
+        store.close()
+    assert summary.identities == 12 and summary.source_kind == "entra"
+    assert seen and seen[0].startswith("reading ")

@@ -45,6 +45,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 
-from ..errors import BadInput, SourceUnavailable
+from ..errors import BadInput, Cancelled, SourceUnavailable
+from ..ingest import ImportSummary
 from ..records import ImportWarning
 from .entra_common import (
     APP_ROLE_ASSIGNMENT,
@@ -210,6 +212,8 @@ def _msal_error(result: dict[str, Any]) -> str:
 
 
 def _client_secret(args: Any) -> str:
+    if getattr(args, "secret", None):  # given by a front end that asked for it (the GUI's field)
+        return args.secret
     var = args.secret_env
     secret = os.environ.get(var) if var else None
     if secret:
@@ -508,42 +512,94 @@ def _token_tenant(token: str) -> str | None:
     return tid.lower() if isinstance(tid, str) and tid else None
 
 
+@dataclass
+class EntraConnection:
+    """What a pull needs: the CLI's flags, or the GUI's fields (then `secret` is given directly)."""
+
+    tenant: str
+    client_id: str
+    secret: str | None = None
+    secret_env: str | None = None
+    certificate: str | None = None
+    key: str | None = None
+    device_code: bool = False
+    authority: str | None = None
+    graph_url: str | None = None
+    ca_file: str | None = None
+
+
+def _signed_in(conn: Any, call: Callable[[GraphClient, str, str, TokenSource], Any]) -> Any:
+    """Run `call` with a Graph client signed in for `conn`; sign-in failures are SourceUnavailable."""
+    graph, beta, scope = graph_base(conn.graph_url or DEFAULT_GRAPH_URL)
+    source = f"{graph} (tenant {conn.tenant})"
+    session = make_session(conn.ca_file)
+    try:
+        tokens = make_token_source(conn, session, scope, source)
+        client = GraphClient(session, tokens, source, graph)
+        return call(client, graph, beta, tokens)
+    except requests.exceptions.SSLError as exc:  # msal's own requests (authority discovery, token)
+        raise SourceUnavailable(source, f"TLS certificate of the sign-in authority is not trusted "
+                                        f"({_reason(exc)}); give its CA with --ca-file") from None
+    except requests.exceptions.RequestException as exc:
+        raise SourceUnavailable(source, f"cannot reach the sign-in authority: {_reason(exc)}") from None
+    except ValueError as exc:  # msal: authority discovery failed, or a credential it cannot use
+        raise SourceUnavailable(source, f"sign-in failed: {_short(str(exc).splitlines()[0])}") from None
+
+
+def pull_into(store: Any, conn: Any, *, progress: Callable[[int, int | None, str], None] | None = None,
+              is_cancelled: Callable[[], bool] | None = None) -> tuple[ImportSummary, int]:
+    """Pull the tenant and import it in one transaction; returns the summary and the request count."""
+    from .. import services
+
+    warnings: list[ImportWarning] = []
+
+    def warn(where: str, message: str) -> None:
+        warnings.append(ImportWarning(where, message))
+
+    def fetch(client: GraphClient, graph: str, beta: str, tokens: TokenSource) -> tuple[Any, str, int, str]:
+        if progress:
+            progress(0, None, f"reading {graph}")
+        export = pull(client, graph, beta, warn)
+        tenant = next((o.data["id"].lower() for o in export.organizations if o.data.get("id")), None)
+        return export, tenant or _token_tenant(tokens.token()) or conn.tenant.lower(), client.requests, graph
+
+    export, tenant, requests_made, graph = _signed_in(conn, fetch)
+    if is_cancelled is not None and is_cancelled():
+        raise Cancelled("Entra pull")
+    records = export_records(export, tenant, warn)
+    if progress:
+        progress(requests_made, requests_made, f"importing {len(records)} records")
+    summary = services.import_records(store, [records], source_kind="entra", family="entra",
+                                      source=f"{graph} (tenant {conn.tenant})", authority=tenant,
+                                      warnings=warnings)
+    return summary, requests_made
+
+
+def check(conn: Any) -> str:
+    """Sign in and read the organisation: a sentence on what the pull would reach."""
+
+    def probe(client: GraphClient, graph: str, _beta: str, _tokens: TokenSource) -> str:
+        org = client.get(f"{graph}/organization?$select=id,displayName")
+        names = [f"{o.get('displayName') or '?'} ({o.get('id')})" for o in org.get("value", [])]
+        return f"signed in to {graph}: tenant " + (", ".join(names) if names else conn.tenant)
+
+    return _signed_in(conn, probe)
+
+
 def cli(args: Any) -> int:
     """`nhiplan entra PROJECT --tenant ID --client-id ID (...)`: pull, normalise, import in one transaction."""
     from .. import services
 
-    graph, beta, scope = graph_base(args.graph_url or DEFAULT_GRAPH_URL)
-    source = f"{graph} (tenant {args.tenant})"
     store = services.open_project(args.project)
     try:
-        warnings: list[ImportWarning] = []
-
-        def warn(where: str, message: str) -> None:
-            warnings.append(ImportWarning(where, message))
-
-        session = make_session(args.ca_file)
-        try:
-            tokens = make_token_source(args, session, scope, source)
-            client = GraphClient(session, tokens, source, graph)
-            export = pull(client, graph, beta, warn)
-            tenant = next((o.data["id"].lower() for o in export.organizations if o.data.get("id")), None)
-            tenant = tenant or _token_tenant(tokens.token()) or args.tenant.lower()
-        except requests.exceptions.SSLError as exc:  # msal's own requests (authority discovery, token)
-            raise SourceUnavailable(source, f"TLS certificate of the sign-in authority is not trusted "
-                                            f"({_reason(exc)}); give its CA with --ca-file") from None
-        except requests.exceptions.RequestException as exc:
-            raise SourceUnavailable(source, f"cannot reach the sign-in authority: {_reason(exc)}") from None
-        except ValueError as exc:  # msal: authority discovery failed, or a credential it cannot use
-            raise SourceUnavailable(source, f"sign-in failed: {_short(str(exc).splitlines()[0])}") from None
-        records = export_records(export, tenant, warn)
-        summary = services.import_records(store, [records], source_kind="entra", family="entra", source=source,
-                                          authority=tenant, warnings=warnings)
+        summary, requests_made = pull_into(store, args)
     finally:
         store.close()
+    graph = graph_base(args.graph_url or DEFAULT_GRAPH_URL)[0]
     print(f"pulled entra ({summary.origin}) from {graph}: {summary.identities} identities "
           f"({len(summary.new)} new, {len(summary.changed)} changed, {len(summary.vanished)} vanished), "
           f"{summary.nodes} other nodes, {summary.edges} edges, {summary.credentials} credentials, "
-          f"{summary.findings} findings; {client.requests} requests")
+          f"{summary.findings} findings; {requests_made} requests")
     if summary.needs_review:
         print(f"  decided identities to review: {', '.join(summary.needs_review)}")
     for w in summary.warnings:
