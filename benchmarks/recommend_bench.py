@@ -28,10 +28,11 @@ from sqlalchemy import insert, select
 
 from nhiplan.core import services
 from nhiplan.core.analysis.bulk import IdentityFilter, select_keys
-from nhiplan.core.analysis.estate import Estate, gc_paused
+from nhiplan.core.analysis.estate import Estate
 from nhiplan.core.analysis.policy import default_policy
 from nhiplan.core.analysis.recommend import recommend_all
 from nhiplan.core.analysis.split_planner import propose
+from nhiplan.core.gc_pause import paused_gc
 from nhiplan.core.model import Credential, Edge, Finding, Identity, ImportRun, Node, Sighting
 
 NOW = datetime(2026, 10, 1, tzinfo=UTC)
@@ -195,7 +196,7 @@ def main() -> None:
             for r in recs:
                 counts[r["recommendation"]] = counts.get(r["recommendation"], 0) + 1
             print("  recommendations:", ", ".join(f"{k}: {v:,}" for k, v in sorted(counts.items(), key=str)))
-            with store.session() as s, gc_paused():
+            with store.session() as s, paused_gc():
                 policy = default_policy()
                 t_load, estate = timed(lambda: Estate(s, policy))
                 splits = [r["key"] for r in recs if r["recommendation"] == "split"]

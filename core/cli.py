@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from . import services
+from .console import progress_printer
 from .errors import NhiplanError
 
 PROG = "nhiplan"
@@ -33,17 +34,6 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
-def _progress_printer(quiet: bool) -> Callable[[int, int | None, str], None] | None:
-    if quiet or not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int | None, message: str) -> None:
-        pct = f"{100 * done // total:3d}%" if total else f"{done}"
-        print(f"\r{pct} {message[:60]:<60}", end="", file=sys.stderr, flush=True)
-
-    return show
-
-
 # -- commands --------------------------------------------------------------------------------
 
 def cmd_init(a: argparse.Namespace) -> int:
@@ -57,7 +47,7 @@ def cmd_import(a: argparse.Namespace) -> int:
     store = services.open_project(a.project)
     try:
         summaries = services.import_paths(store, a.paths, fmt=a.format, authority=a.authority,
-                                          progress=_progress_printer(a.quiet))
+                                          progress=progress_printer(not a.quiet))
     finally:
         store.close()
     if not a.quiet and sys.stderr.isatty():

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from .errors import Ambiguous, BadInput, NotFound
 from .model import AgentSpec, AuditEvent, Decision, Identity
+from .yaml_files import read_yaml
 
 DECISIONS = ("split", "keep", "retire", "undecided")
 DELEGATION_MODES = ("autonomous", "on-behalf-of")
@@ -222,18 +223,7 @@ def apply_decision(session: Session, ident: Identity, data: DecisionData | None,
 
 def load_decisions_file(path: Path) -> list[tuple[str, DecisionData, str]]:
     """Parse and validate a decisions file: [(identity ref, decision, where)]."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise BadInput(str(path), "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(str(path), f"cannot read: {exc}") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise BadInput(where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    text, doc = read_yaml(path, encoding="utf-8-sig")
     if not isinstance(doc, dict) or not isinstance(doc.get("decisions"), list):
         raise BadInput(str(path), "a decisions file is a mapping with a list under 'decisions'")
     out = []

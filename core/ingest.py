@@ -13,7 +13,6 @@ changed materially is flagged for review instead of silently kept.
 
 from __future__ import annotations
 
-import gc
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from .edge_kinds import EDGE_KINDS
 from .errors import BadInput
+from .gc_pause import paused_gc
 from .model import Credential, Edge, Finding, Identity, ImportRun, Node, Sighting
 from .records import (
     CredentialRecord,
@@ -212,22 +212,6 @@ class _Index:
             if k := self.by_ext.get(ext.lower()):
                 return k
         return None
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """The cyclic garbage collector off for the length of an import.
-
-    An import makes millions of small records and rows, none of them in reference cycles; the
-    collector's passes over them cost a large share of a big import's time.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def ingest(store: Store, batches: Iterable[list[Record]], **kwargs: Any) -> ImportSummary:

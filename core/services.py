@@ -22,10 +22,11 @@ from sqlalchemy.orm import selectinload
 
 from . import decisions as dec
 from .errors import BadInput
+from .gc_pause import paused_gc
 from .graph import IdentityGraph
 from .importers import detect_format, get_importer
 from .importers.base import ImportContext, Importer
-from .ingest import ImportSummary, ingest_into, paused_gc
+from .ingest import ImportSummary, ingest_into
 from .model import AuditEvent, Credential, Decision, Edge, Finding, Identity, ImportRun, Node, Sighting
 from .playbook.builder import build_plan
 from .playbook.model import Plan

@@ -198,7 +198,7 @@ def test_server_killed_mid_pull_is_exit_2_and_writes_nothing(tmp_path, monkeypat
             if len(pages) == 1:
                 server.kill()
 
-        monkeypatch.setattr(ldap_live, "_progress", lambda enabled: killer)
+        monkeypatch.setattr(ldap_live, "progress_printer", lambda enabled: killer)
         monkeypatch.setenv(PW_ENV, server.rootpw)
         code = cli.main(["ldap", str(project), "--url", server.url, "--base", BASE, "--bind-dn", server.rootdn,
                          "--password-env", PW_ENV, "--page-size", "100"])

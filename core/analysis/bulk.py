@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 from .. import services
 from ..decisions import DECISIONS, DecisionData, current_user
 from ..errors import BadInput
+from ..gc_pause import paused_gc
 from ..model import Decision, Identity
 from ..records import IDENTITY_KINDS
 from ..store import Store
-from .estate import Estate, gc_paused
+from .estate import Estate
 from .policy import NHI_TAGS, VOTES, Policy, load_policy, resolve_now
 from .recommend import Recommendation, Subject, evaluate, recommendations
 from .split_planner import propose
@@ -173,7 +174,7 @@ def decide_by_filter(store: Store, filt: IdentityFilter | dict[str, Any], decisi
     if decision not in DECISIONS:
         raise BadInput("bulk decision", f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
     why = reason or f"bulk decision for {filt.describe()}"
-    with store.session() as s, gc_paused():
+    with store.session() as s, paused_gc():
         policy = policy or load_policy(s)
         estate = Estate(s, policy)
         keys = select_keys(s, filt, policy=policy, now=now, estate=estate)
@@ -212,7 +213,7 @@ def apply_recommendations(store: Store, *, author: str | None = None, policy: Po
     the identity has none (or an explicit 'undecided'), in one transaction. A split comes with the
     split planner's proposed agents."""
     result = ApplyResult()
-    with store.session() as s, gc_paused():
+    with store.session() as s, paused_gc():
         policy = policy or load_policy(s)
         estate = Estate(s, policy)
         decided = {k for k, d in current_decisions(s).items() if d != "undecided"}

@@ -24,12 +24,10 @@ as written); ``AppRoleAssignment`` carries the role's value in ``value`` (or
 from __future__ import annotations
 
 import fnmatch
-import gc
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
@@ -490,20 +488,6 @@ def _thumbprint(c: CredentialRow) -> str | None:
         if v:
             return str(v).lower()
     return None
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while millions of rows become tuples and dictionaries:
-    its full passes over a heap that only grows cost more than the work itself, and nothing built
-    here forms reference cycles that would need it."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class _Decoder:

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..gc_pause import paused_gc
 from ..store import Store
 from .estate import (
     MANAGED_KINDS,
@@ -37,7 +38,6 @@ from .estate import (
     Permission,
     Workload,
     first_label,
-    gc_paused,
     group_workloads,
     matches_any,
 )
@@ -592,7 +592,7 @@ def recommendations(session: Session, policy: Policy | None = None, now: datetim
                     estate: Estate | None = None) -> list[Recommendation]:
     policy = policy or load_policy(session)
     moment = resolve_now(session, policy, now)
-    with gc_paused():
+    with paused_gc():
         estate = estate or Estate(session, policy)
         return recommend_estate(estate, estate.identity_keys(), moment)
 

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..console import progress_printer
 from ..errors import BadInput, SourceUnavailable
 from ..records import Record
 from .ad_entries import BINARY_ATTRIBUTES, AdEntryNormaliser, authority_of
@@ -690,16 +691,6 @@ def source_from_args(args: Any, *, prompt: bool | None = None) -> LdapSource:
     return source
 
 
-def _progress(enabled: bool) -> Callable[[int, int | None, str], None] | None:
-    if not enabled:
-        return None
-
-    def show(done: int, total: int | None, message: str) -> None:
-        print(f"\r{done:>8} {message[:60]:<60}", end="", file=sys.stderr, flush=True)
-
-    return show
-
-
 def cli(args: Any) -> int:
     """`nhiplan ldap PROJECT --url URL --base DN …`."""
     from ..services import open_project
@@ -713,7 +704,7 @@ def cli(args: Any) -> int:
               "use ldaps:// or --starttls", file=sys.stderr)
     store = open_project(args.project)  # a bad project path fails before any connection
     interactive = sys.stderr.isatty()
-    ctx = ImportContext(progress=_progress(interactive))
+    ctx = ImportContext(progress=progress_printer(interactive))
     try:
         summary = pull_into(store, source, ctx)
     finally:

@@ -85,11 +85,9 @@ thumbprint, validity, subject; never the certificate itself); an Agent's
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -296,22 +294,6 @@ AGENT_FLAGS = frozenset({"agent", "aiagent", "agentic", "agentaccount", "agentid
 TYPE_KEYS = frozenset({"accounttype", "identitytype", "principaltype", "objecttype", "kind", "category"})
 LAST_USED_KEYS = frozenset({"lastaccessed", "lastlogin", "lastlogintime", "lastlogindate", "lastsignin",
                             "lastsignindatetime", "lastactivity"})
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Run a bulk parse with the cyclic garbage collector off.
-
-    Validating 100k resources creates millions of small pydantic objects, none of them in
-    reference cycles; the collector's repeated passes over them took three quarters of the time.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def authority_from_url(url: str) -> str:

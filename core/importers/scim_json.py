@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput
+from ..gc_pause import paused_gc
 from ..records import Record
 from .base import BATCH_SIZE, ImportContext, Importer, ImporterOption
 from .scim_common import (
@@ -46,7 +47,6 @@ from .scim_common import (
     bulk_operations,
     is_list_response,
     is_operation,
-    paused_gc,
     read_list_response,
 )
 

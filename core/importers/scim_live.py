@@ -47,7 +47,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from ..console import progress_printer
 from ..errors import BadInput, SourceUnavailable
+from ..gc_pause import paused_gc
 from ..records import Record
 from .base import ImportContext
 from .scim_common import (
@@ -57,7 +59,6 @@ from .scim_common import (
     _get,
     authority_from_url,
     is_list_response,
-    paused_gc,
     read_list_response,
 )
 
@@ -457,16 +458,6 @@ def pull_into(store: Any, url: str, *, token: str | None = None, token_provider:
                           source=normalise_base_url(url), authority=result.authority, warnings=ctx.warnings)
 
 
-def _progress(enabled: bool) -> Callable[[int, int | None, str], None] | None:
-    if not enabled:
-        return None
-
-    def show(done: int, total: int | None, message: str) -> None:
-        print(f"\r{done:>8} {message[:60]:<60}", end="", file=sys.stderr, flush=True)
-
-    return show
-
-
 def cli(args: Any) -> int:
     """`nhiplan scim PROJECT --url BASE [--token-env VAR] [--ca-file PEM]`."""
     from ..services import open_project
@@ -478,7 +469,7 @@ def cli(args: Any) -> int:
         print(f"warning: {base}: the token is sent over plain http", file=sys.stderr)
     store = open_project(args.project)  # a bad project path fails before any request
     interactive = sys.stderr.isatty()
-    ctx = ImportContext(progress=_progress(interactive))
+    ctx = ImportContext(progress=progress_printer(interactive))
     try:
         summary = pull_into(store, base, token=token, token_provider=lambda: read_token(base, args.token_env),
                             ca_file=args.ca_file, ctx=ctx)

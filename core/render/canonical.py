@@ -18,6 +18,7 @@ import yaml
 
 from ..errors import BadInput
 from ..playbook.model import SCHEMA_ID, Plan
+from ..yaml_files import read_yaml
 
 INTEGRITY_METHOD = "sha256 of canonical JSON (sorted keys, compact separators, UTF-8) without 'integrity'"
 
@@ -60,18 +61,7 @@ def to_yaml(doc: dict[str, Any]) -> str:
 
 
 def load_plan_file(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BadInput(str(path), "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(str(path), f"cannot read: {exc}") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise BadInput(f"{path}:{mark.line + 1}" if mark else str(path),
-                       f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    _text, doc = read_yaml(path)
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA_ID:
         raise BadInput(str(path), f"not an nhiplan plan file (expected schema: {SCHEMA_ID})")
     return doc
