@@ -25,8 +25,14 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[gui,test]'
+# Reinstall only when the project's declared dependencies changed since the last setup.
+stamp=.venv/.nhiplan-setup-stamp
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -x .venv/bin/nhiplan ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[gui,test]'
+  echo "$want" > "$stamp"
+fi
 
 # Real peers for the tests that are not Python packages (see tests/peers/).
 for hook in scripts/setup.d/*.sh; do
