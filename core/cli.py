@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from . import services
-from .console import progress_printer
+from .console import print_summary, progress_printer
 from .errors import NhiplanError
 
 PROG = "nhiplan"
@@ -53,15 +53,7 @@ def cmd_import(a: argparse.Namespace) -> int:
     if not a.quiet and sys.stderr.isatty():
         print(file=sys.stderr)
     for s in summaries:
-        print(f"imported {s.source_kind} ({s.origin}) from {len(s.files)} file(s): {s.identities} identities "
-              f"({len(s.new)} new, {len(s.changed)} changed, {len(s.vanished)} vanished), {s.nodes} other nodes, "
-              f"{s.edges} edges, {s.credentials} credentials, {s.findings} findings")
-        if s.needs_review:
-            print(f"  decided identities to review: {', '.join(s.needs_review)}")
-        for w in s.warnings:
-            print(f"warning: {w.source_record}: {w.message}", file=sys.stderr)
-        for path in s.skipped:
-            print(f"warning: {path}: skipped, format not recognised", file=sys.stderr)
+        print_summary(s, f"imported {s.source_kind} ({s.origin}) from {len(s.files)} file(s)")
     return 0
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import keyring
 import pytest
 import requests
-from keyring.backend import KeyringBackend
 
 from nhiplan.core.cli import main
 from nhiplan.core.importers import entra_live
+from tests.keyring_memory import MemoryKeyring
 from tests.peers.graph.standin import EntraOidcPeer, GraphStandIn, Tenant
 from tests.peers.graph.tls import CertificateAuthority, client_certificate
 
@@ -63,25 +63,6 @@ def tenant_from_export() -> Tenant:
             for a in page["value"]:
                 t.app_role_assignments.setdefault(a["principalId"], []).append(a)
     return t
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring backend in memory: the machine running the tests has no OS keyring service."""
-
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.items.pop((service, username), None)
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ from nhiplan.core.importers import ldap_live
 from nhiplan.core.importers.base import ImportContext
 from nhiplan.core.importers.ldap_live import LdapReader, LdapSource
 from tests.ad_estate import BASE, estate, to_ldif
+from tests.keyring_memory import MemoryKeyring
 from tests.slapd_fixture import SlapdServer
 
 PW_ENV = "NHIPLAN_TEST_LDAP_PW"
@@ -352,18 +353,6 @@ def test_password_env_must_be_set(slapd, project_path, monkeypatch, capsys):
     monkeypatch.delenv(PW_ENV, raising=False)
     assert ldap(project_path, slapd, *bind(slapd)) == 2
     assert one_error_line(capsys) == f"nhiplan: error: --password-env: environment variable {PW_ENV} is not set or empty"
-
-
-class MemoryKeyring:
-    """An in-memory keyring backend: this machine has no OS keyring service to talk to."""
-
-    priority = 1
-
-    def __init__(self):
-        self.items = {}
-
-    def get_password(self, service, user):
-        return self.items.get((service, user))
 
 
 def test_password_from_keyring_then_prompt_then_error(slapd, monkeypatch):

@@ -27,7 +27,6 @@ from urllib.parse import parse_qs, urlsplit
 import keyring
 import pytest
 import requests
-from keyring.backend import KeyringBackend
 from sqlalchemy import func, select
 
 from nhiplan.core import services
@@ -37,6 +36,7 @@ from nhiplan.core.importers.base import ImportContext
 from nhiplan.core.importers.scim_common import Agent, AgenticApplication
 from nhiplan.core.importers.scim_live import ScimClient, pull, pull_into
 from nhiplan.core.model import Credential, Edge, Finding, Identity, ImportRun, Node, Sighting
+from tests.keyring_memory import MemoryKeyring
 
 TOKEN = "live-test-token-7f3a9c"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -315,23 +315,6 @@ def test_paging_by_cursor(tmp_path):
         assert result.requests == 2 + 3 + 3
     finally:
         _stop(proc)
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.passwords: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.passwords.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.passwords[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.passwords.pop((service, username), None)
 
 
 @pytest.fixture

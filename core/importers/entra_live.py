@@ -53,6 +53,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 
+from ..console import print_summary
 from ..errors import BadInput, Cancelled, SourceUnavailable
 from ..ingest import ImportSummary
 from ..records import ImportWarning
@@ -596,12 +597,5 @@ def cli(args: Any) -> int:
     finally:
         store.close()
     graph = graph_base(args.graph_url or DEFAULT_GRAPH_URL)[0]
-    print(f"pulled entra ({summary.origin}) from {graph}: {summary.identities} identities "
-          f"({len(summary.new)} new, {len(summary.changed)} changed, {len(summary.vanished)} vanished), "
-          f"{summary.nodes} other nodes, {summary.edges} edges, {summary.credentials} credentials, "
-          f"{summary.findings} findings; {requests_made} requests")
-    if summary.needs_review:
-        print(f"  decided identities to review: {', '.join(summary.needs_review)}")
-    for w in summary.warnings:
-        print(f"warning: {w.source_record}: {w.message}", file=sys.stderr)
+    print_summary(summary, f"pulled entra ({summary.origin}) from {graph}", f"; {requests_made} requests")
     return 0

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..console import progress_printer
+from ..console import print_summary, progress_printer
 from ..errors import BadInput, SourceUnavailable
 from ..records import Record
 from .ad_entries import BINARY_ATTRIBUTES, AdEntryNormaliser, authority_of
@@ -712,14 +712,7 @@ def cli(args: Any) -> int:
         source.password = None
         if interactive:
             print(file=sys.stderr)
-    print(f"pulled ldap ({summary.origin}) from {source.label}: {summary.identities} identities "
-          f"({len(summary.new)} new, {len(summary.changed)} changed, {len(summary.vanished)} vanished), "
-          f"{summary.nodes} other nodes, {summary.edges} edges, {summary.credentials} credentials, "
-          f"{summary.findings} findings")
-    if summary.needs_review:
-        print(f"  decided identities to review: {', '.join(summary.needs_review)}")
-    for w in summary.warnings:
-        print(f"warning: {w.source_record}: {w.message}", file=sys.stderr)
+    print_summary(summary, f"pulled ldap ({summary.origin}) from {source.label}")
     return 0
 
 

@@ -47,7 +47,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from ..console import progress_printer
+from ..console import print_summary, progress_printer
 from ..errors import BadInput, SourceUnavailable
 from ..gc_pause import paused_gc
 from ..records import Record
@@ -477,14 +477,7 @@ def cli(args: Any) -> int:
         store.close()
         if interactive:
             print(file=sys.stderr)
-    print(f"pulled scim ({summary.origin}) from {base}: {summary.identities} identities "
-          f"({len(summary.new)} new, {len(summary.changed)} changed, {len(summary.vanished)} vanished), "
-          f"{summary.nodes} other nodes, {summary.edges} edges, {summary.credentials} credentials, "
-          f"{summary.findings} findings")
-    if summary.needs_review:
-        print(f"  decided identities to review: {', '.join(summary.needs_review)}")
-    for w in summary.warnings:
-        print(f"warning: {w.source_record}: {w.message}", file=sys.stderr)
+    print_summary(summary, f"pulled scim ({summary.origin}) from {base}")
     return 0
 
 

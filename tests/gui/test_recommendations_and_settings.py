@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keyring
-from keyring.backend import KeyringBackend
 from PySide6.QtWidgets import QDialogButtonBox, QSpinBox
 
 from nhiplan.core import services
@@ -12,6 +11,7 @@ from nhiplan.gui import secret_store
 from nhiplan.gui.error_dialog import describe
 from nhiplan.gui.views.settings_dialog import SettingsDialog
 from tests.gui.conftest import WAIT, open_in, row_value, select, settle
+from tests.keyring_memory import MemoryKeyring
 
 
 def _open_with_recommendations(qtbot, window, path):
@@ -79,25 +79,6 @@ def test_errors_are_sentences_not_tracebacks():
     assert (message, bug) == ("x.ldif:12: no dn", False)
     message, bug = describe(ZeroDivisionError("division by zero"))
     assert bug and "went wrong inside nhiplan" in message and "Traceback" not in message
-
-
-class MemoryKeyring(KeyringBackend):
-    """An in-memory keyring: this machine has no OS keyring service to talk to."""
-
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.items.pop((service, username), None)
 
 
 def test_secrets_go_to_the_keyring_under_the_cli_names():
