@@ -141,3 +141,31 @@ class ImportWarning:
 
     source_record: str
     message: str
+
+
+@dataclass(slots=True)
+class PullResult:
+    """What one source read: the one type every source returns, file or live.
+
+    A source only fetches and normalises; the services layer decides what to
+    write. `complete` says whether `records` is the whole of what the source
+    claims to be (every page, every range, no truncated file); when it is not,
+    `why_incomplete` says what is missing in plain words, and nothing that the
+    result lacks may be taken as vanished.
+    """
+
+    records: list[Record]
+    warnings: list[ImportWarning]
+    authority: str | None
+    complete: bool = True
+    why_incomplete: str | None = None
+    source_kind: str = ""  # the `sources` value of CONTRACT.md: 'ldif', 'ldap', 'scim', ...
+    family: str = ""  # 'ad', 'entra', 'scim': a re-import of the same family and authority replaces its facts
+    source: str = ""  # where it was read, for provenance and messages: files, a URL
+    files: list[str] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)  # what a live pull counted: entries, pages, requests
+
+    def mark_incomplete(self, why: str) -> None:
+        """Record one more reason the result is not the whole source (reasons accumulate)."""
+        self.complete = False
+        self.why_incomplete = f"{self.why_incomplete}; {why}" if self.why_incomplete else why
